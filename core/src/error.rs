@@ -59,6 +59,35 @@ pub enum Error {
     /// An image could not be encoded (blurred previews).
     #[error("cannot encode image: {0}")]
     Encode(String),
+    /// The evidence key does not open this evidence database. Nothing was changed.
+    #[error("the key does not open this evidence database (nothing was changed): use the key it was created with")]
+    WrongKey,
+    /// The evidence key is not 32 bytes.
+    #[error("invalid evidence key: {0} (the key must be exactly 32 random bytes)")]
+    InvalidKey(String),
+    /// The evidence database file is damaged or is not a Veil evidence database.
+    #[error("the evidence database is damaged or not a Veil evidence database: {0}; keep a copy of the file and run `veil evidence verify --db`")]
+    EvidenceCorrupt(String),
+    /// The evidence database could not be read or written (disk full, locked, permissions).
+    #[error("evidence database error: {0}")]
+    EvidenceStore(String),
+    /// The evidence database was created by a newer Veil.
+    #[error("the evidence database has schema version {found}, newer than this Veil understands ({supported}): update Veil")]
+    EvidenceSchemaTooNew {
+        /// The version in the file.
+        found: i64,
+        /// The newest version this build reads.
+        supported: i64,
+    },
+    /// No incident with this id is recorded (or it was purged).
+    #[error("no incident {0} in the evidence database (it may have been purged): run `veil evidence list` to see the ids")]
+    UnknownIncident(String),
+    /// The evidence vault was wiped; open a new one.
+    #[error("the evidence database was wiped; open it again to start a new one")]
+    VaultWiped,
+    /// An evidence bundle (ZIP) could not be read.
+    #[error("cannot read the evidence bundle: {0}")]
+    Bundle(String),
 }
 
 impl Error {
@@ -78,6 +107,14 @@ impl Error {
             Error::ModelNotFound(_) => "model_not_found",
             Error::Model(_) => "model",
             Error::Encode(_) => "encode",
+            Error::WrongKey => "wrong_key",
+            Error::InvalidKey(_) => "invalid_key",
+            Error::EvidenceCorrupt(_) => "evidence_corrupt",
+            Error::EvidenceStore(_) => "evidence_store",
+            Error::EvidenceSchemaTooNew { .. } => "evidence_schema_too_new",
+            Error::UnknownIncident(_) => "unknown_incident",
+            Error::VaultWiped => "vault_wiped",
+            Error::Bundle(_) => "bundle",
         }
     }
 
@@ -85,6 +122,18 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+                Error::EvidenceCorrupt(e.to_string())
+            }
+            _ => Error::EvidenceStore(e.to_string()),
         }
     }
 }

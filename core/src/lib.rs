@@ -7,7 +7,8 @@
 //!
 //! Data flows one way, one module per step:
 //! [`decode`] (downscaled early) → [`preprocess`] → [`classifier`] → [`policy`] →
-//! [`blur`] → evidence. [`scanner::Scanner`] runs the whole path.
+//! [`blur`] → [`evidence`]. [`filter::Filter`] is the entry point for apps: it runs the scanner,
+//! recognises images already flagged, and records new ones in an [`evidence::EvidenceVault`]. [`scanner::Scanner`] runs the whole path.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -24,6 +25,8 @@ pub mod classifier;
 pub mod context;
 pub mod decode;
 pub mod error;
+pub mod evidence;
+pub mod filter;
 pub mod manifest;
 pub mod policy;
 pub mod preprocess;
@@ -34,6 +37,11 @@ pub use classifier::{default_model_path, Classifier, Scores};
 pub use context::{Channel, ScanContext, Sender};
 pub use decode::{DecodeOptions, DecodedImage, Limits, PixelBuffer, PixelFormat, SourceFormat};
 pub use error::{Error, Result};
+pub use evidence::{
+    Arrival, Event, EventKind, EvidenceVault, ExportOptions, ExportSummary, Incident, IncidentId,
+    IncidentSummary, Location, LookupResult, NewIncident, PdqHash, Problem, VaultKey, VerifyReport,
+};
+pub use filter::{Filter, FilterOutcome};
 pub use manifest::ModelManifest;
 pub use policy::{Action, Policy, Sensitivity, Verdict};
 pub use scanner::{ImageInfo, ScanOutcome, Scanner, ScannerOptions};
