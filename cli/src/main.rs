@@ -6,6 +6,7 @@
 
 mod bench;
 mod blur_cmd;
+mod evidence_cmd;
 mod inputs;
 mod model_arg;
 mod model_cmd;
@@ -40,6 +41,8 @@ enum Command {
     },
     /// Time model loading, inference and file-to-verdict scans (for performance comparisons).
     Bench(bench::BenchArgs),
+    /// The evidence database: list, show, export, verify, retention, wipe.
+    Evidence(evidence_cmd::EvidenceArgs),
 }
 
 /// The exit code for usage errors and failures to start.
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Blur(args) => blur_cmd::run(args),
         Command::Model { command } => model_cmd::run(command),
         Command::Bench(args) => bench::run(args),
+        Command::Evidence(args) => evidence_cmd::run(args),
     };
     match result {
         Ok(code) => code,

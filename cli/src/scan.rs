@@ -8,7 +8,10 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use clap::Args;
-use veil_core::{Action, Channel, Policy, ScanContext, ScanOutcome, Scanner, Sender, Sensitivity};
+use veil_core::{
+    Action, Arrival, Channel, EvidenceVault, Filter, FilterOutcome, Location, Policy, ScanContext,
+    ScanOutcome, Scanner, Sender, Sensitivity, VaultKey,
+};
 
 use crate::report::{self, Line};
 use crate::{inputs, model_arg};
@@ -40,6 +43,18 @@ pub struct ScanArgs {
     /// Images scanned at once (default: the number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
+    /// Record every flagged image in this evidence database (created if missing).
+    #[arg(long, value_name = "DB", requires = "key_file")]
+    pub evidence: Option<PathBuf>,
+    /// The vault key for --evidence: a file holding 32 raw bytes.
+    #[arg(long, value_name = "F")]
+    pub key_file: Option<PathBuf>,
+    /// Local offset from UTC in minutes, recorded with each incident (e.g. 60 for BST).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub utc_offset: i32,
+    /// Where the images arrived, as text ("Northern line near Bank"), recorded with each incident.
+    #[arg(long)]
+    pub location: Option<String>,
     /// Files and folders to scan (folders recursively).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -55,6 +70,16 @@ pub fn run(args: ScanArgs) -> Result<ExitCode, String> {
     let classifier = model_arg::load(args.model.as_deref()).map_err(|e| e.to_string())?;
     let policy = Policy::new(args.sensitivity).map_err(|e| e.to_string())?;
     let scanner = Scanner::new(classifier, policy).map_err(|e| e.to_string())?;
+    let vault = match (&args.evidence, &args.key_file) {
+        (Some(db), Some(key_file)) => {
+            let key = VaultKey::from_file(key_file).map_err(|e| e.to_string())?;
+            Some(std::sync::Arc::new(
+                EvidenceVault::open(db, &key).map_err(|e| e.to_string())?,
+            ))
+        }
+        _ => None,
+    };
+    let filter = Filter::new(scanner, vault);
     let context = ScanContext::new(
         Channel::parse(&args.channel),
         args.sender.clone().map(|id| Sender {
@@ -70,11 +95,28 @@ pub fn run(args: ScanArgs) -> Result<ExitCode, String> {
     let started = Instant::now();
     let progress = report::progress_bar(files.len(), args.json);
     let mut summary = report::Summary::default();
-    for_each_in_order(&scanner, &files, &context, args.jobs, |path, result| {
+    let vault_attached = filter.vault().is_some();
+    let arrival_location = args
+        .location
+        .clone()
+        .map(|text| Location::Described { text });
+    let scan = |path: &std::path::Path| {
+        let arrival = Arrival {
+            location: arrival_location.clone(),
+            ..Arrival::now(args.utc_offset)
+        };
+        filter.scan_file(path, &context, &arrival)
+    };
+    for_each_in_order(scan, &files, args.jobs, |path, result| {
         let line = match result {
-            Ok(outcome) => {
-                let preview = write_preview(&args, path, &outcome);
-                Line::scanned(path, &outcome, preview)
+            Ok(filtered) => {
+                let outcome = &filtered.scan;
+                let preview = write_preview(&args, path, outcome);
+                let mut line = Line::scanned(path, outcome, preview);
+                if vault_attached {
+                    add_evidence(&mut line, &filtered);
+                }
+                line
             }
             Err(e) => Line::failed(path, &e),
         };
@@ -120,13 +162,35 @@ fn write_preview(
     )
 }
 
+/// What the evidence database did with an image, added to its output line.
+fn add_evidence(line: &mut Line, outcome: &FilterOutcome) {
+    use serde_json::Value;
+    if let Some(id) = &outcome.incident_id {
+        line.extra
+            .insert("incident".into(), Value::from(id.clone()));
+    }
+    if let Some(id) = &outcome.matched_incident {
+        line.extra
+            .insert("matched_incident".into(), Value::from(id.clone()));
+    }
+    line.extra
+        .insert("model_ran".into(), Value::from(outcome.model_ran));
+    line.extra.insert(
+        "earlier_same_image".into(),
+        Value::from(outcome.earlier_same_image),
+    );
+    line.extra.insert(
+        "earlier_same_sender".into(),
+        Value::from(outcome.earlier_same_sender),
+    );
+}
+
 /// Scans files on several threads and hands results to `each` in input order.
-fn for_each_in_order(
-    scanner: &Scanner,
+fn for_each_in_order<T: Send>(
+    scan: impl Fn(&std::path::Path) -> veil_core::Result<T> + Sync,
     files: &[PathBuf],
-    context: &ScanContext,
     jobs: Option<usize>,
-    mut each: impl FnMut(&std::path::Path, veil_core::Result<ScanOutcome>),
+    mut each: impl FnMut(&std::path::Path, veil_core::Result<T>),
 ) {
     let workers = jobs
         .unwrap_or_else(|| {
@@ -141,10 +205,11 @@ fn for_each_in_order(
         for _ in 0..workers {
             let tx = tx.clone();
             let next = &next;
+            let scan = &scan;
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = files.get(i) else { break };
-                if tx.send((i, scanner.scan_file(path, context))).is_err() {
+                if tx.send((i, scan(path))).is_err() {
                     break;
                 }
             });

@@ -199,9 +199,11 @@ impl EventKind {
             "reported" | "report" => EventKind::Reported,
             "note" => EventKind::Note,
             "purged" => EventKind::Purged,
-            other => return Err(Error::InvalidArgument(format!(
+            other => {
+                return Err(Error::InvalidArgument(format!(
                 "event {other:?} is not viewed, original_deleted, sender_blocked, reported or note"
-            ))),
+            )))
+            }
         })
     }
 }

@@ -106,7 +106,7 @@ pub fn hash_luma(mut luma: Vec<f32>, rows: usize, cols: usize) -> Option<PdqHash
 }
 
 fn jarosz_window(old: usize, new: usize) -> usize {
-    (old + 2 * new - 1) / (2 * new)
+    old.div_ceil(2 * new)
 }
 
 /// The reference's `box1DFloat`: a running mean with a window that grows at the start and
@@ -157,6 +157,8 @@ fn box_1d(input: &[f32], output: &mut [f32], start: usize, len: usize, stride: u
     }
 }
 
+// Index loops mirror the reference implementation line for line.
+#[allow(clippy::needless_range_loop)]
 fn quality_metric(b: &[[f32; 64]; 64]) -> u8 {
     let mut sum: i64 = 0;
     for i in 0..63 {
@@ -174,6 +176,7 @@ fn quality_metric(b: &[[f32; 64]; 64]) -> u8 {
     (sum / 90).min(100) as u8
 }
 
+#[allow(clippy::needless_range_loop)]
 fn dct_64_to_16(a: &[[f32; 64]; 64]) -> [[f32; 16]; 16] {
     let scale = (2.0f64 / 64.0).sqrt();
     let mut d = [[0f32; 64]; 16];
