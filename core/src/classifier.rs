@@ -223,8 +223,8 @@ mod tests {
 
     #[test]
     fn wrong_bytes_fail_the_checksum() {
-        let err =
-            Classifier::from_bytes(b"not a model", ModelManifest::default_model()).unwrap_err();
+        let err = Classifier::from_bytes(b"not a model", ModelManifest::default_model())
+            .expect_err("must fail");
         assert_eq!(err.kind(), "model_checksum");
     }
 }

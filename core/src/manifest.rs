@@ -210,7 +210,7 @@ mod tests {
             "\"explicit_labels\": [\"nsfw\"]",
             "\"explicit_labels\": [\"porn\"]",
         );
-        let err = ModelManifest::from_json(&text).unwrap_err();
+        let err = ModelManifest::from_json(&text).expect_err("must fail");
         assert_eq!(err.kind(), "manifest");
         assert!(err.to_string().contains("porn"));
     }

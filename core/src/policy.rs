@@ -240,7 +240,7 @@ mod tests {
             Sensitivity::Custom(0.7)
         );
         assert_eq!(
-            Sensitivity::parse("1.5").unwrap_err().kind(),
+            Sensitivity::parse("1.5").expect_err("must fail").kind(),
             "invalid_argument"
         );
         assert!(Policy::new(Sensitivity::Custom(-0.1)).is_err());

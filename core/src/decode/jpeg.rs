@@ -81,7 +81,8 @@ mod tests {
     fn picks_the_smallest_scale_that_keeps_256() {
         assert_eq!(scale_for(4032, 3024, 256), ScalingFactor::ONE_EIGHTH);
         assert_eq!(scale_for(1600, 1200, 256), ScalingFactor::ONE_QUARTER);
-        assert_eq!(scale_for(640, 480, 256), ScalingFactor::ONE_HALF);
+        assert_eq!(scale_for(1024, 768, 256), ScalingFactor::ONE_HALF);
+        assert_eq!(scale_for(640, 480, 256), ScalingFactor::ONE);
         assert_eq!(scale_for(300, 300, 256), ScalingFactor::ONE);
     }
 }

@@ -154,15 +154,18 @@ mod tests {
     #[test]
     fn empty_and_unknown_bytes_are_typed_errors() {
         let opts = DecodeOptions::default();
-        assert_eq!(decode_bytes(&[], &opts).unwrap_err().kind(), "empty");
+        assert_eq!(
+            decode_bytes(&[], &opts).expect_err("must fail").kind(),
+            "empty"
+        );
         assert_eq!(
             decode_bytes(b"hello world, not an image", &opts)
-                .unwrap_err()
+                .expect_err("must fail")
                 .kind(),
             "unsupported_format"
         );
         let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
-        let err = decode_bytes(heic, &opts).unwrap_err();
+        let err = decode_bytes(heic, &opts).expect_err("must fail");
         assert_eq!(err.kind(), "unsupported_format");
         assert!(err.to_string().contains("pixels"));
     }

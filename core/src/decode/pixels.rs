@@ -131,7 +131,9 @@ mod tests {
             format: PixelFormat::Rgba8,
         };
         assert_eq!(
-            decode(&buf, &DecodeOptions::default()).unwrap_err().kind(),
+            decode(&buf, &DecodeOptions::default())
+                .expect_err("must fail")
+                .kind(),
             "invalid_pixel_buffer"
         );
         let buf = PixelBuffer {
@@ -142,7 +144,9 @@ mod tests {
             format: PixelFormat::Rgba8,
         };
         assert_eq!(
-            decode(&buf, &DecodeOptions::default()).unwrap_err().kind(),
+            decode(&buf, &DecodeOptions::default())
+                .expect_err("must fail")
+                .kind(),
             "invalid_pixel_buffer"
         );
     }
