@@ -29,6 +29,7 @@ test: setup lint test-rust test-kotlin check-swift
 
 lint:
 	$(CARGO) fmt --all -- --check
+	scripts/check_no_network.sh
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test-rust:

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use veil_core::{decode, Classifier, ModelManifest, Policy, ScanContext, Scanner};
+use veil_core::{decode, Classifier, LoadOptions, ModelManifest, Policy, ScanContext, Scanner};
 
 /// Arguments of `veil bench`.
 #[derive(Args, Debug)]
@@ -17,6 +17,9 @@ pub struct BenchArgs {
     /// Runs per measurement.
     #[arg(long, default_value_t = 30)]
     pub iterations: usize,
+    /// Threads one inference may use.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Images to time (file to verdict, each).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,

@@ -37,6 +37,20 @@ impl std::fmt::Debug for Classifier {
     }
 }
 
+/// How to load a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Threads one inference may use (1 = the calling thread only). More threads shorten one
+    /// scan; when scanning many images at once, one thread each uses the cores better.
+    pub threads: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { threads: 1 }
+    }
+}
+
 /// File name of the default model's weights.
 pub const DEFAULT_MODEL_FILE: &str = "open-nsfw.onnx";
 
@@ -52,13 +66,27 @@ impl Classifier {
             )),
             _ => Error::io(path, e),
         })?;
-        Self::load(&bytes, manifest, Some(path.to_path_buf()))
+        Self::load(
+            &bytes,
+            manifest,
+            Some(path.to_path_buf()),
+            LoadOptions::default(),
+        )
     }
 
     /// Loads ONNX weights from memory (for apps that ship the model as an asset), checking them
     /// against the manifest's SHA-256.
     pub fn from_bytes(bytes: &[u8], manifest: ModelManifest) -> Result<Classifier> {
-        Self::load(bytes, manifest, None)
+        Self::load(bytes, manifest, None, LoadOptions::default())
+    }
+
+    /// Like [`Classifier::from_bytes`], with load options (such as intra-op threads).
+    pub fn from_bytes_with_options(
+        bytes: &[u8],
+        manifest: ModelManifest,
+        options: LoadOptions,
+    ) -> Result<Classifier> {
+        Self::load(bytes, manifest, None, options)
     }
 
     /// Loads the model a manifest file describes; its weights sit beside it.
@@ -79,7 +107,12 @@ impl Classifier {
             .cloned()
     }
 
-    fn load(bytes: &[u8], manifest: ModelManifest, path: Option<PathBuf>) -> Result<Classifier> {
+    fn load(
+        bytes: &[u8],
+        manifest: ModelManifest,
+        path: Option<PathBuf>,
+        options: LoadOptions,
+    ) -> Result<Classifier> {
         let actual = hex(&Sha256::digest(bytes));
         if !actual.eq_ignore_ascii_case(&manifest.sha256) {
             return Err(Error::ModelChecksum {
@@ -97,11 +130,12 @@ impl Classifier {
             Layout::NHWC => [1, h, w, 3],
             Layout::NCHW => [1, 3, h, w],
         };
+        let run_options = run_options(options)?;
         let plan = tract_onnx::onnx()
             .model_for_read(&mut std::io::Cursor::new(bytes))
             .and_then(|m| m.with_input_fact(0, f32::fact(shape).into()))
             .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
+            .and_then(|m| m.into_runnable_with_options(&run_options))
             .map_err(|e| Error::Model(format!("cannot load {}: {e:#}", manifest.name)))?;
         log::info!(
             "loaded model {} {} in {:?}",
@@ -196,6 +230,28 @@ pub fn default_model_path() -> Result<PathBuf> {
                     .join(", ")
             ))
         })
+}
+
+/// Single-threaded by default; a private thread pool when more threads are asked for.
+fn run_options(options: LoadOptions) -> Result<RunOptions> {
+    let executor = match options.threads {
+        0 => return Err(Error::InvalidArgument("threads must be at least 1".into())),
+        1 => None,
+        n => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .thread_name(|i| format!("veil-infer-{i}"))
+                .build()
+                .map_err(|e| Error::Model(format!("cannot start {n} inference threads: {e}")))?;
+            Some(tract_linalg::multithread::Executor::MultiThread(Arc::new(
+                pool,
+            )))
+        }
+    };
+    Ok(RunOptions {
+        executor,
+        ..RunOptions::default()
+    })
 }
 
 fn softmax(raw: &[f32]) -> Vec<f32> {

@@ -18,13 +18,12 @@ use std::sync::Arc;
 use image::ImageEncoder;
 use sha2::{Digest, Sha256};
 
-use crate::blur::BlurredPreview;
 use crate::context::ScanContext;
-use crate::decode::{self, DecodeOptions, DecodedImage, PixelBuffer, PixelFormat};
+use crate::decode::{DecodedImage, PixelBuffer, PixelFormat};
 use crate::error::{Error, Result};
 use crate::evidence::{pdq, Arrival, EvidenceVault, IncidentId, NewIncident};
 use crate::policy::{Action, Verdict};
-use crate::scanner::{read_bounded, ImageInfo, ScanOutcome, Scanner};
+use crate::scanner::{ScanOutcome, Scanner};
 
 /// PDQ distance at or below which two images count as the same (Meta's recommended 31 of 256).
 pub const DEFAULT_MATCH_DISTANCE: u32 = 31;
@@ -50,10 +49,8 @@ pub struct FilterOutcome {
 #[derive(Debug, Clone)]
 pub struct Filter {
     scanner: Scanner,
-    decode: DecodeOptions,
     vault: Option<Arc<EvidenceVault>>,
     match_distance: u32,
-    preview_max_side: u32,
 }
 
 /// What the filter keeps as "the original" for the vault.
@@ -66,17 +63,10 @@ struct Original<'a> {
 impl Filter {
     /// A filter with `scanner` and, when given, a vault that records flagged images.
     pub fn new(scanner: Scanner, vault: Option<Arc<EvidenceVault>>) -> Filter {
-        let pre = &scanner.classifier().manifest().preprocessing;
-        let mut decode = DecodeOptions::default();
-        decode.min_short_side = decode
-            .min_short_side
-            .max(pre.resize.width.min(pre.resize.height));
         Filter {
             scanner,
-            decode,
             vault,
             match_distance: DEFAULT_MATCH_DISTANCE,
-            preview_max_side: 512,
         }
     }
 
@@ -112,7 +102,7 @@ impl Filter {
         };
         self.run(
             original,
-            || decode::decode_bytes(bytes, &self.decode),
+            || self.scanner.decode_bytes(bytes),
             context,
             arrival,
         )
@@ -125,7 +115,7 @@ impl Filter {
         context: &ScanContext,
         arrival: &Arrival,
     ) -> Result<FilterOutcome> {
-        let bytes = read_bounded(path, self.decode.limits.max_input_bytes)?;
+        let bytes = self.scanner.read_file(path)?;
         self.scan_bytes(&bytes, context, arrival)
     }
 
@@ -160,7 +150,7 @@ impl Filter {
         self.run_with(
             original,
             Some(&png),
-            || decode::decode_pixels(buffer, &self.decode),
+            || self.scanner.decode_pixels(buffer),
             context,
             arrival,
         )
@@ -228,31 +218,14 @@ impl Filter {
             }
         };
         log::debug!("filter: {} (model ran: {model_ran})", verdict.action.name());
-        let preview = if verdict.action == Action::Blur {
-            Some(BlurredPreview::from_frame(
-                &decoded.frames[worst.min(decoded.frames.len() - 1)],
-                decoded.width,
-                decoded.height,
-                self.preview_max_side,
-            )?)
+        let frames_scanned = if model_ran {
+            decoded.frames.len() as u32
         } else {
-            None
+            0
         };
-        let scan = ScanOutcome {
-            verdict,
-            preview,
-            image: ImageInfo {
-                width: decoded.width,
-                height: decoded.height,
-                format: decoded.format,
-                frames_decoded: decoded.frames_decoded,
-                frames_scanned: if model_ran {
-                    decoded.frames.len() as u32
-                } else {
-                    0
-                },
-            },
-        };
+        let scan = self
+            .scanner
+            .finish(&decoded, verdict, worst, frames_scanned)?;
         let mut incident_id = None;
         if let (Some(vault), Action::Blur) = (&self.vault, scan.verdict.action) {
             if let Some(png) = png {

@@ -33,7 +33,7 @@ pub mod preprocess;
 pub mod scanner;
 
 pub use blur::BlurredPreview;
-pub use classifier::{default_model_path, Classifier, Scores};
+pub use classifier::{default_model_path, Classifier, LoadOptions, Scores};
 pub use context::{Channel, ScanContext, Sender};
 pub use decode::{DecodeOptions, DecodedImage, Limits, PixelBuffer, PixelFormat, SourceFormat};
 pub use error::{Error, Result};

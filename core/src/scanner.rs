@@ -105,14 +105,12 @@ impl Scanner {
 
     /// Scans encoded image bytes.
     pub fn scan_bytes(&self, bytes: &[u8], context: &ScanContext) -> Result<ScanOutcome> {
-        let decoded = decode::decode_bytes(bytes, &self.options.decode)?;
-        self.judge(decoded, context)
+        self.judge(self.decode_bytes(bytes)?, context)
     }
 
     /// Reads and scans an image file.
     pub fn scan_file(&self, path: &Path, context: &ScanContext) -> Result<ScanOutcome> {
-        let bytes = read_bounded(path, self.options.decode.limits.max_input_bytes)?;
-        self.scan_bytes(&bytes, context)
+        self.scan_bytes(&self.read_file(path)?, context)
     }
 
     /// Scans a raw pixel buffer from the platform.
@@ -121,8 +119,7 @@ impl Scanner {
         buffer: &PixelBuffer<'_>,
         context: &ScanContext,
     ) -> Result<ScanOutcome> {
-        let decoded = decode::decode_pixels(buffer, &self.options.decode)?;
-        self.judge(decoded, context)
+        self.judge(self.decode_pixels(buffer)?, context)
     }
 
     /// Scores of every scan frame of an already decoded image, and the index of the worst.
@@ -141,17 +138,38 @@ impl Scanner {
         Ok((scores, worst))
     }
 
-    fn judge(&self, decoded: DecodedImage, context: &ScanContext) -> Result<ScanOutcome> {
-        let (scores, worst) = self.frame_scores(&decoded)?;
-        let verdict = self.policy.decide(&scores[worst], context);
-        log::debug!(
-            "verdict {} at {:.3}",
-            verdict.action.name(),
-            verdict.explicit_score
-        );
+    /// Decodes encoded bytes with this scanner's limits and sizes.
+    pub fn decode_bytes(&self, bytes: &[u8]) -> Result<DecodedImage> {
+        decode::decode_bytes(bytes, &self.options.decode)
+    }
+
+    /// Converts a pixel buffer with this scanner's limits and sizes.
+    pub fn decode_pixels(&self, buffer: &PixelBuffer<'_>) -> Result<DecodedImage> {
+        decode::decode_pixels(buffer, &self.options.decode)
+    }
+
+    /// Reads a file within this scanner's input-size limit.
+    pub fn read_file(&self, path: &Path) -> Result<Vec<u8>> {
+        read_bounded(path, self.options.decode.limits.max_input_bytes)
+    }
+
+    /// Assembles the outcome of a decided image: the blurred preview (of frame `worst`) when the
+    /// verdict blurs or previews are always wanted, and the image facts.
+    pub fn finish(
+        &self,
+        decoded: &DecodedImage,
+        verdict: Verdict,
+        worst: usize,
+        frames_scanned: u32,
+    ) -> Result<ScanOutcome> {
         let preview = if verdict.action == Action::Blur || self.options.always_preview {
+            let frame = decoded
+                .frames
+                .get(worst)
+                .or(decoded.frames.first())
+                .ok_or_else(|| Error::Empty("the image has no frames".into()))?;
             Some(BlurredPreview::from_frame(
-                &decoded.frames[worst],
+                frame,
                 decoded.width,
                 decoded.height,
                 self.options.preview_max_side,
@@ -167,9 +185,20 @@ impl Scanner {
                 height: decoded.height,
                 format: decoded.format,
                 frames_decoded: decoded.frames_decoded,
-                frames_scanned: decoded.frames.len() as u32,
+                frames_scanned,
             },
         })
+    }
+
+    fn judge(&self, decoded: DecodedImage, context: &ScanContext) -> Result<ScanOutcome> {
+        let (scores, worst) = self.frame_scores(&decoded)?;
+        let verdict = self.policy.decide(&scores[worst], context);
+        log::debug!(
+            "verdict {} at {:.3}",
+            verdict.action.name(),
+            verdict.explicit_score
+        );
+        self.finish(&decoded, verdict, worst, decoded.frames.len() as u32)
     }
 }
 
