@@ -121,6 +121,7 @@ impl Classifier {
                 actual,
             });
         }
+        crate::cpu_kernels::tune_once();
         let started = std::time::Instant::now();
         let (w, h) = (
             manifest.input.width as usize,

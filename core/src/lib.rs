@@ -23,6 +23,7 @@
 pub mod blur;
 pub mod classifier;
 pub mod context;
+mod cpu_kernels;
 pub mod decode;
 pub mod error;
 pub mod evidence;
