@@ -25,7 +25,7 @@ fn fixture(rel: &str) -> std::path::PathBuf {
 
 /// A 12 MP camera-like JPEG: upscaled photo plus deterministic noise, quality 90.
 fn camera_jpeg() -> Vec<u8> {
-    let photo = image::open(fixture("benign/astronaut.jpg"))
+    let photo = image::open(fixture("benign/chelsea.png"))
         .expect("fixture")
         .to_rgb8();
     let mut big: RgbImage = imageops::resize(&photo, 4032, 3024, FilterType::Triangle);
