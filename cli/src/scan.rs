@@ -145,11 +145,12 @@ fn write_preview(
         return None;
     }
     let preview = outcome.preview.as_ref()?;
-    let stem = path
-        .file_stem()
+    // The whole file name, so `a.jpg` and `a.png` get separate previews.
+    let name = path
+        .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "image".into());
-    let out = dir.join(format!("{stem}.blurred.jpg"));
+    let out = dir.join(format!("{name}.blurred.jpg"));
     Some(
         preview
             .to_jpeg(85)

@@ -71,6 +71,7 @@ fn flagged_images_exit_one_and_get_previews() {
     assert_eq!(lines[1]["action"], "blur");
     let preview = PathBuf::from(lines[1]["preview"].as_str().expect("preview path"));
     assert!(preview.starts_with(dir.path()));
+    assert!(preview.ends_with("abstract-field-a.jpg.blurred.jpg"));
     let jpeg = std::fs::read(&preview).expect("preview written");
     assert!(
         jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) && jpeg.ends_with(&[0xFF, 0xD9]),
