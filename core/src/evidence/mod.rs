@@ -542,7 +542,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// Parses lowercase or uppercase hex.
 pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
