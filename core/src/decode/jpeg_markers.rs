@@ -89,10 +89,8 @@ fn segment_length(data: &[u8], pos: usize) -> Result<usize> {
 /// Skips entropy-coded data after SOS; returns the position of the next real marker.
 fn skip_entropy_coded(data: &[u8], mut pos: usize) -> Result<usize> {
     loop {
-        let ff = data[pos..]
-            .iter()
-            .position(|&b| b == 0xFF)
-            .ok_or_else(|| truncated("inside image data"))?;
+        let ff =
+            memchr::memchr(0xFF, &data[pos..]).ok_or_else(|| truncated("inside image data"))?;
         pos += ff;
         match data.get(pos + 1) {
             None => return Err(truncated("inside image data")),
