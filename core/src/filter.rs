@@ -179,7 +179,8 @@ impl Filter {
             .frames
             .first()
             .ok_or_else(|| Error::Empty("the image has no frames".into()))?;
-        let pdq_hash = pdq::hash_rgb(first);
+        // The perceptual hash only serves the vault's lookup and record; skip it without one.
+        let pdq_hash = self.vault.as_ref().and_then(|_| pdq::hash_rgb(first));
         let sender = context.sender.as_ref().map(|s| s.id.as_str());
         let lookup = match &self.vault {
             Some(vault) => vault.lookup(
