@@ -20,6 +20,9 @@ pub struct BenchArgs {
     /// Threads one inference may use.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Leave every convolution to tract's kernels (to compare with Veil's matrix-product path).
+    #[arg(long)]
+    pub tract_conv: bool,
     /// Images to time (file to verdict, each).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -42,6 +45,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
     let path = veil_core::default_model_path().map_err(|e| e.to_string())?;
     let options = LoadOptions {
         threads: args.threads,
+        gemm_conv: !args.tract_conv,
     };
     // Timed from the file, as an app loading the model from its storage would.
     let started = Instant::now();

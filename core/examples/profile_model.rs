@@ -13,11 +13,17 @@ fn main() -> TractResult<()> {
         .nth(1)
         .unwrap_or_else(|| "models/open-nsfw.onnx".into());
     let started = Instant::now();
-    let plan = tract_onnx::onnx()
-        .model_for_path(&path)?
-        .with_input_fact(0, f32::fact([1, 224, 224, 3]).into())?
-        .into_optimized()?
-        .into_runnable()?;
+    let options = veil_core::LoadOptions {
+        gemm_conv: std::env::var_os("TRACT_CONV").is_none(),
+        ..Default::default()
+    };
+    let bytes = std::fs::read(&path)?;
+    let plan = veil_core::classifier::optimized_model(
+        &bytes,
+        &veil_core::ModelManifest::default_model(),
+        options,
+    )?
+    .into_runnable()?;
     println!("load + optimise: {:?}", started.elapsed());
 
     let input: Tensor = tract_ndarray::Array4::<f32>::from_elem((1, 224, 224, 3), 10.0).into();
@@ -26,6 +32,7 @@ fn main() -> TractResult<()> {
     }
     let runs = 10;
     let mut per_op: HashMap<String, (f64, usize)> = HashMap::new();
+    let mut per_node: HashMap<usize, (f64, String)> = HashMap::new();
     let started = Instant::now();
     for _ in 0..runs {
         let mut state = plan.spawn()?;
@@ -35,6 +42,18 @@ fn main() -> TractResult<()> {
                 let t = Instant::now();
                 let result = tract_onnx::tract_core::plan::eval(session, op_state, node, inputs);
                 let entry = per_op.entry(node.op.name().to_string()).or_default();
+                if std::env::var_os("PER_NODE").is_some() {
+                    let e = per_node.entry(node.id).or_insert((
+                        0.0,
+                        format!(
+                            "{} {} {:?}",
+                            node.name,
+                            node.op.name(),
+                            node.op.info().unwrap_or_default()
+                        ),
+                    ));
+                    e.0 += t.elapsed().as_secs_f64() * 1000.0;
+                }
                 entry.0 += t.elapsed().as_secs_f64() * 1000.0;
                 entry.1 += 1;
                 result
@@ -53,6 +72,11 @@ fn main() -> TractResult<()> {
             ms / runs as f64,
             count / runs
         );
+    }
+    let mut nodes: Vec<_> = per_node.into_iter().collect();
+    nodes.sort_by_key(|n| n.0);
+    for (_, (ms, desc)) in nodes {
+        println!("{:8.3} ms  {}", ms / runs as f64, desc);
     }
     Ok(())
 }

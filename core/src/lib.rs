@@ -23,6 +23,7 @@
 pub mod blur;
 pub mod classifier;
 pub mod context;
+mod conv_gemm;
 mod cpu_kernels;
 pub mod decode;
 pub mod error;

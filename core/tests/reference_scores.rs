@@ -62,3 +62,51 @@ fn scores_match_the_reference_pipeline() {
     let worst: Vec<_> = diffs.iter().filter(|d| d.1 > TOLERANCE).collect();
     assert!(worst.is_empty(), "over tolerance {TOLERANCE}: {worst:?}");
 }
+
+/// Veil's convolution kernels (matrix products, Winograd) against tract's own on the real model:
+/// the same scores on benign photos and synthetic positives, and the fast path really in use.
+#[test]
+fn gemm_convolutions_agree_with_tracts_own() {
+    use veil_core::{Classifier, LoadOptions, ModelManifest};
+
+    let manifest = ModelManifest::default_model();
+    let bytes = std::fs::read(veil_core::default_model_path().expect("model")).expect("read");
+    let load = |gemm_conv| {
+        let options = LoadOptions {
+            gemm_conv,
+            ..LoadOptions::default()
+        };
+        Classifier::from_bytes_with_options(&bytes, manifest.clone(), options).expect("load")
+    };
+    if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        let options = LoadOptions::default();
+        let model =
+            veil_core::classifier::optimized_model(&bytes, &manifest, options).expect("model");
+        let replaced = model
+            .nodes()
+            .iter()
+            .filter(|n| n.op.name() == "GemmConv")
+            .count();
+        assert!(
+            replaced >= 20,
+            "only {replaced} convolutions took the fast path"
+        );
+    }
+    let (fast, tract) = (load(true), load(false));
+    let mut files = common::files_in("benign");
+    files.extend(common::files_in("positive"));
+    let mut worst = 0f32;
+    for file in files {
+        let bytes = std::fs::read(&file).expect("fixture");
+        let decoded = decode::decode_bytes(&bytes, &Default::default()).expect("decode");
+        let frame = &decoded.frames[0];
+        let a = fast.classify(frame).expect("fast").explicit;
+        let b = tract.classify(frame).expect("tract").explicit;
+        worst = worst.max((a - b).abs());
+    }
+    println!("max |gemm - tract| = {worst:e}");
+    assert!(
+        worst < 1e-3,
+        "gemm and tract convolutions disagree by {worst}"
+    );
+}
