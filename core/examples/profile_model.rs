@@ -1,5 +1,6 @@
 //! Where inference time goes: loads the model as the classifier does, runs it a few times, and
-//! sums wall time per operator type.
+//! sums wall time per operator type (and per node with `PER_NODE=1`). `TRACT_CONV=1` leaves
+//! every convolution to tract, for comparison with Veil's kernels.
 //!
 //! `cargo run --release -p veil-core --example profile_model -- models/open-nsfw.onnx`
 
