@@ -1,13 +1,17 @@
-//! Faster convolutions: a graph pass that hands tract's convolutions to dense matrix products.
+//! Faster convolutions: a graph pass that hands tract's convolutions to Veil's own kernels.
 //!
 //! Profiling open_nsfw (a ResNet-50) showed tract spending 80% of inference in its own
 //! convolution matrix products at about 75 GFLOP/s, plus separate nodes to pad, pack, subsample
 //! and apply residual adds, while onnxruntime runs the same model at about 105 GFLOP/s on one
-//! core. The `gemm` crate reaches that rate on these shapes, so [`rewrite`] replaces every
-//! convolution it can compute (1x1 at any stride, any kernel at stride 1; NCHW, groups of one,
-//! constant f32 weights) by a [`GemmConv`](op::GemmConv) node, folding in the bias and, when
-//! they follow, the residual `Add` and the `ReLU`. tract keeps every other operation, including
-//! convolutions this pass does not take (such as a strided 7x7 stem).
+//! core. [`rewrite`] replaces, by a [`GemmConv`] node, each float NCHW
+//! convolution with groups of one and constant weights that it computes faster:
+//!
+//! - 1x1 (any stride): one product through the `gemm` crate ([`pointwise`]);
+//! - 3x3 at stride 1: Winograd F(2x2, 3x3), 16 products over all tiles ([`winograd`]);
+//!
+//! on output planes large enough for that to pay (see [`min_plane`]). The bias and, when they
+//! follow, the residual `Add` and the `ReLU` are folded in. tract keeps every other operation
+//! and every other convolution (such as a strided 7x7 stem).
 //!
 //! The pass is generic over ONNX graphs: a second model gets it without new code. It runs on the
 //! typed model before tract's own optimisation, on x86_64 and aarch64, where `gemm` has
