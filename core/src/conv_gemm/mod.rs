@@ -25,7 +25,7 @@ mod scratch;
 mod winograd;
 
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::binary::{BinMiniOp, TypedBinOp};
 use tract_onnx::tract_core::ops::cast::Cast;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec};
 use tract_onnx::tract_core::ops::math::{Add, Max};
@@ -90,8 +90,7 @@ fn plan_for(model: &TypedModel, id: usize, threads: usize) -> TractResult<Option
         1 => vec![bias[0]; geometry.cout],
         _ => bias,
     };
-    let out_fact = model.outlet_fact(OutletId::new(id, 0))?.clone();
-    let plane = match out_fact.shape.as_concrete() {
+    let plane = match model.outlet_fact(OutletId::new(id, 0))?.shape.as_concrete() {
         Some(&[_, _, ho, wo]) => ho * wo,
         _ => return Ok(None),
     };
@@ -101,7 +100,7 @@ fn plan_for(model: &TypedModel, id: usize, threads: usize) -> TractResult<Option
 
     let mut last = id;
     let mut residual = None;
-    if let Some((add, other)) = follower_add(model, last, &out_fact)? {
+    if let Some((add, other)) = follower_add(model, last)? {
         residual = Some(other);
         last = add;
     }
@@ -190,54 +189,47 @@ fn const_f32(model: &TypedModel, outlet: OutletId) -> TractResult<Option<Vec<f32
     Ok(Some(plain.as_slice::<f32>()?.to_vec()))
 }
 
-/// The single consumer of node `id`'s only output, if there is exactly one.
-fn only_consumer(model: &TypedModel, id: usize) -> TractResult<Option<&TypedNode>> {
-    model.single_succ(id)
-}
-
-/// An `Add` consuming node `id` alone and adding a non-constant tensor of the same shape:
-/// the `Add` node and the other operand.
-fn follower_add(
+/// The other operand of the binary op `B` that alone consumes node `id`'s output, with that
+/// op's node, when the op keeps the output's shape.
+fn binary_follower<B: BinMiniOp>(
     model: &TypedModel,
     id: usize,
-    out_fact: &TypedFact,
 ) -> TractResult<Option<(usize, OutletId)>> {
-    let Some(next) = only_consumer(model, id)? else {
+    let Some(next) = model.single_succ(id)? else {
         return Ok(None);
     };
-    let is_add = next
+    let is_b = next
         .op_as::<TypedBinOp>()
-        .is_some_and(|bin| bin.0.is::<Add>() && bin.1.is_none());
-    if !is_add || next.inputs.len() != 2 {
+        .is_some_and(|bin| bin.0.is::<B>() && bin.1.is_none());
+    if !is_b || next.inputs.len() != 2 {
         return Ok(None);
     }
     let Some(other) = next.inputs.iter().copied().find(|i| i.node != id) else {
         return Ok(None);
     };
+    let keeps_shape = model.outlet_fact(OutletId::new(next.id, 0))?.shape
+        == model.outlet_fact(OutletId::new(id, 0))?.shape;
+    Ok(keeps_shape.then_some((next.id, other)))
+}
+
+/// An `Add` consuming node `id` alone and adding a non-constant f32 tensor of the same shape:
+/// the `Add` node and the other operand.
+fn follower_add(model: &TypedModel, id: usize) -> TractResult<Option<(usize, OutletId)>> {
+    let Some((add, other)) = binary_follower::<Add>(model, id)? else {
+        return Ok(None);
+    };
     let other_fact = model.outlet_fact(other)?;
-    let same_shape = other_fact.konst.is_none()
+    let residual = other_fact.konst.is_none()
         && other_fact.datum_type == f32::datum_type()
-        && other_fact.shape == out_fact.shape
-        && model.outlet_fact(OutletId::new(next.id, 0))?.shape == out_fact.shape;
-    Ok(same_shape.then_some((next.id, other)))
+        && other_fact.shape == model.outlet_fact(OutletId::new(id, 0))?.shape;
+    Ok(residual.then_some((add, other)))
 }
 
 /// A `Max` with a constant zero (a ReLU) consuming node `id` alone.
 fn follower_relu(model: &TypedModel, id: usize) -> TractResult<Option<usize>> {
-    let Some(next) = only_consumer(model, id)? else {
-        return Ok(None);
-    };
-    let is_max = next
-        .op_as::<TypedBinOp>()
-        .is_some_and(|bin| bin.0.is::<Max>() && bin.1.is_none());
-    if !is_max || next.inputs.len() != 2 {
-        return Ok(None);
-    }
-    let Some(zero) = next.inputs.iter().copied().find(|i| i.node != id) else {
+    let Some((max, zero)) = binary_follower::<Max>(model, id)? else {
         return Ok(None);
     };
     let is_zero = const_f32(model, zero)?.is_some_and(|v| v.len() == 1 && v[0] == 0.0);
-    let keeps_shape = model.outlet_fact(OutletId::new(next.id, 0))?.shape
-        == model.outlet_fact(OutletId::new(id, 0))?.shape;
-    Ok((is_zero && keeps_shape).then_some(next.id))
+    Ok(is_zero.then_some(max))
 }
