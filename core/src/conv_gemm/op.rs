@@ -450,7 +450,7 @@ mod tests {
         check(geometry(5, 6, 3, 1, [1, 1], [1, 1]), [1, 7, 5], true, true)?;
         check(geometry(4, 2, 3, 1, [0, 0], [0, 0]), [2, 6, 9], false, true)?;
         check(geometry(2, 3, 3, 1, [2, 0], [1, 1]), [1, 5, 6], true, false)?;
-        // Enough tiles (10x9) for the tiles-contiguous product layout.
+        // A larger plane: 10x9 tiles.
         check(
             geometry(3, 5, 3, 1, [1, 1], [1, 1]),
             [1, 20, 18],
