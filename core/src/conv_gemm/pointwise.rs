@@ -48,7 +48,7 @@ pub(super) fn convolve(
             },
             parallelism,
         )?;
-        epilogue.apply_in_place(out, first, len);
+        epilogue.finish_columns(out, first, len);
     }
     Ok(())
 }

@@ -70,7 +70,7 @@ pub(super) fn convolve(
         },
     )?;
     for (channel, plane) in out.chunks_exact_mut(ho * wo).enumerate() {
-        epilogue.finish_channel(channel, plane);
+        epilogue.finish(channel, plane, 0);
     }
     Ok(())
 }
