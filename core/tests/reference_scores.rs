@@ -91,6 +91,12 @@ fn gemm_convolutions_agree_with_tracts_own() {
             replaced >= 20,
             "only {replaced} convolutions took the fast path"
         );
+        let stems = model
+            .nodes()
+            .iter()
+            .filter(|n| n.op.name() == "StemPool")
+            .count();
+        assert_eq!(stems, 1, "the stem convolution and pooling are not fused");
     }
     let (fast, tract) = (load(true), load(false));
     let mut files = common::files_in("benign");

@@ -17,30 +17,46 @@
 //! typed model before tract's own optimisation, on x86_64 and aarch64, where `gemm` has
 //! hand-tuned kernels; elsewhere tract's kernels stay in charge.
 
+mod direct;
 mod epilogue;
 mod matmul;
 mod op;
 mod pointwise;
 mod scratch;
+mod stem;
+#[cfg(test)]
+mod test_support;
 mod winograd;
 
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::binary::{BinMiniOp, TypedBinOp};
 use tract_onnx::tract_core::ops::cast::Cast;
-use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec};
+use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, PaddingSpec};
 use tract_onnx::tract_core::ops::math::{Add, Max};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 use op::{GemmConv, Geometry, Method};
+use stem::StemPool;
 
 /// Whether this build has fast `gemm` kernels for the CPU it targets.
 pub(crate) const AVAILABLE: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
 
 /// Replaces the convolutions of `model` that [`GemmConv`] computes, with the bias, residual add
-/// and ReLU that follow them. Returns how many it replaced.
+/// and ReLU that follow them, and a stem convolution followed by max pooling by [`StemPool`].
+/// Returns how many convolutions it replaced.
 pub(crate) fn rewrite(model: &mut TypedModel, threads: usize) -> TractResult<usize> {
     let mut replaced = 0;
     for id in model.eval_order()? {
+        if let Some(plan) = plan_stem(model, id, threads)? {
+            let node = model.node(id);
+            let mut patch = TypedModelPatch::new(format!("stem {}", node.name));
+            let input = patch.tap_model(model, plan.input)?;
+            let wired = patch.wire_node(format!("{}.stem", node.name), plan.op, &[input])?;
+            patch.shunt_outside(model, OutletId::new(plan.last, 0), wired[0])?;
+            patch.apply(model)?;
+            replaced += 1;
+            continue;
+        }
         let Some(plan) = plan_for(model, id, threads)? else {
             continue;
         };
@@ -115,6 +131,118 @@ fn plan_for(model: &TypedModel, id: usize, threads: usize) -> TractResult<Option
         return Ok(None);
     };
     Ok(Some(Plan { op, residual, last }))
+}
+
+/// Input channels up to which a convolution followed by max pooling runs as [`StemPool`]:
+/// beyond a few, an im2col product's inner dimension is long enough to pay for its packing.
+const STEM_MAX_CHANNELS: usize = 4;
+
+/// Replacing a stem convolution, its ReLU and the max pooling after it.
+struct StemPlan {
+    op: StemPool,
+    /// The image: the convolution's input, or the NHWC tensor before a transpose to NCHW.
+    input: OutletId,
+    /// The max pooling node: its output becomes the new node's.
+    last: usize,
+}
+
+/// The [`StemPool`] replacing node `id` and what follows it, or `None` when `id` is not a
+/// convolution with few input channels, constant weights and a 2-D max pooling after it
+/// (a ReLU may come between).
+fn plan_stem(model: &TypedModel, id: usize, threads: usize) -> TractResult<Option<StemPlan>> {
+    let node = model.node(id);
+    let Some(conv) = node.op_as::<Conv>() else {
+        return Ok(None);
+    };
+    let Some(geometry) = geometry_of(model, node, conv)? else {
+        return Ok(None);
+    };
+    if geometry.cin > STEM_MAX_CHANNELS {
+        return Ok(None);
+    }
+    let (Some(kernel), Some(bias)) = (
+        const_f32(model, node.inputs[1])?,
+        const_f32(model, node.inputs[2])?,
+    ) else {
+        return Ok(None);
+    };
+    let bias = match bias.len() {
+        1 => vec![bias[0]; geometry.cout],
+        _ => bias,
+    };
+    let mut last = id;
+    let relu = match follower_relu(model, last)? {
+        Some(max) => {
+            last = max;
+            true
+        }
+        None => false,
+    };
+    let Some(pool_node) = model.single_succ(last)? else {
+        return Ok(None);
+    };
+    let Some(pool) = pool_node.op_as::<MaxPool>() else {
+        return Ok(None);
+    };
+    let Some(pool) = pool_geometry(model, last, pool, geometry.cout)? else {
+        return Ok(None);
+    };
+    let producer = model.node(node.inputs[0].node);
+    let (input, nhwc) = match producer.op_as::<AxisOp>() {
+        Some(AxisOp::Move(3, 1)) => (producer.inputs[0], true),
+        _ => (node.inputs[0], false),
+    };
+    let op = StemPool::new(geometry, pool, &kernel, &bias, nhwc, relu, threads);
+    Ok(op.map(|op| StemPlan {
+        op,
+        input,
+        last: pool_node.id,
+    }))
+}
+
+/// The window of a float NCHW 2-D max pooling (no dilation, no index output) over the output
+/// of node `from`, with its padding made explicit.
+fn pool_geometry(
+    model: &TypedModel,
+    from: usize,
+    pool: &MaxPool,
+    channels: usize,
+) -> TractResult<Option<Geometry>> {
+    let spec = &pool.pool_spec;
+    let plain = pool.with_index_outputs.is_none()
+        && spec.data_format == DataFormat::NCHW
+        && spec.kernel_shape.len() == 2
+        && spec
+            .dilations
+            .as_ref()
+            .is_none_or(|d| d.iter().all(|&d| d == 1));
+    let Some(&[_, _, h, w]) = model
+        .outlet_fact(OutletId::new(from, 0))?
+        .shape
+        .as_concrete()
+    else {
+        return Ok(None);
+    };
+    if !plain {
+        return Ok(None);
+    }
+    let kernel = [spec.kernel_shape[0], spec.kernel_shape[1]];
+    let stride = match &spec.strides {
+        Some(s) if s.len() == 2 => [s[0], s[1]],
+        Some(_) => return Ok(None),
+        None => [1, 1],
+    };
+    let dims = spec.padding.compute(&[h, w], &kernel, &[1, 1], &stride);
+    let geometry = Geometry {
+        cin: channels,
+        cout: channels,
+        kernel,
+        stride,
+        pad_before: [dims[0].pad_before, dims[1].pad_before],
+        pad_after: [dims[0].pad_after, dims[1].pad_after],
+    };
+    let agrees = geometry.output(h, w) == Some([dims[0].convoluted, dims[1].convoluted]);
+    Ok(agrees.then_some(geometry))
 }
 
 /// Smallest output plane (pixels per channel) for which [`GemmConv`] beats tract.

@@ -9,6 +9,20 @@ use std::cell::RefCell;
 
 thread_local! {
     static BUFFERS: RefCell<[Vec<f32>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
+    static INPUT: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with an input-staging buffer of `len` elements, separate from [`with_buffers`]'
+/// so that `f` may use those. Its contents are left over from earlier calls: `f` must write
+/// before it reads.
+pub(super) fn with_input_buffer<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    INPUT.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffer) => {
+            grow(&mut buffer, len);
+            f(&mut buffer[..len])
+        }
+        Err(_) => f(&mut vec![0f32; len]),
+    })
 }
 
 /// Runs `f` with two scratch buffers of `lens` elements. Their contents are left over from
