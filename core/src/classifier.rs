@@ -253,7 +253,7 @@ pub fn optimized_model(
         .and_then(|mut m| {
             if options.gemm_conv && crate::conv_gemm::AVAILABLE {
                 let replaced = crate::conv_gemm::rewrite(&mut m, options.threads)?;
-                log::debug!("{replaced} convolutions run as matrix products");
+                log::debug!("{replaced} convolutions rewritten for Veil's kernels");
             }
             m.into_optimized()
         })

@@ -24,6 +24,7 @@ mod op;
 mod pointwise;
 mod scratch;
 mod stem;
+mod subsample;
 #[cfg(test)]
 mod test_support;
 mod winograd;
@@ -37,6 +38,7 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 
 use op::{GemmConv, Geometry, Method};
 use stem::StemPool;
+use subsample::Subsample;
 
 /// Whether this build has fast `gemm` kernels for the CPU it targets.
 pub(crate) const AVAILABLE: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
@@ -54,6 +56,10 @@ pub(crate) fn rewrite(model: &mut TypedModel, threads: usize) -> TractResult<usi
             let wired = patch.wire_node(format!("{}.stem", node.name), plan.op, &[input])?;
             patch.shunt_outside(model, OutletId::new(plan.last, 0), wired[0])?;
             patch.apply(model)?;
+            replaced += 1;
+            continue;
+        }
+        if subsample_first(model, id)? {
             replaced += 1;
             continue;
         }
@@ -131,6 +137,42 @@ fn plan_for(model: &TypedModel, id: usize, threads: usize) -> TractResult<Option
         return Ok(None);
     };
     Ok(Some(Plan { op, residual, last }))
+}
+
+/// When node `id` is a strided 1x1 convolution left to tract (too small a plane for
+/// [`GemmConv`]), rewrites it as a [`Subsample`] followed by the same convolution at stride 1,
+/// and returns `true`.
+fn subsample_first(model: &mut TypedModel, id: usize) -> TractResult<bool> {
+    let node = model.node(id);
+    let Some(conv) = node.op_as::<Conv>() else {
+        return Ok(false);
+    };
+    let Some(geometry) = geometry_of(model, node, conv)? else {
+        return Ok(false);
+    };
+    let strided = geometry.method() == Some(Method::Pointwise) && geometry.stride != [1, 1];
+    let plane = match model.outlet_fact(OutletId::new(id, 0))?.shape.as_concrete() {
+        Some(&[_, _, ho, wo]) => ho * wo,
+        _ => return Ok(false),
+    };
+    if !strided || plane >= min_plane(Method::Pointwise) {
+        return Ok(false);
+    }
+    let mut unstrided = conv.clone();
+    unstrided.pool_spec.strides = None;
+    let mut patch = TypedModelPatch::new(format!("subsample {}", node.name));
+    let inputs = patch.taps(model, &node.inputs)?;
+    let sampled = patch.wire_node(
+        format!("{}.subsample", node.name),
+        Subsample {
+            stride: geometry.stride,
+        },
+        &inputs[..1],
+    )?[0];
+    let wired = patch.wire_node(&node.name, unstrided, &[sampled, inputs[1], inputs[2]])?;
+    patch.shunt_outside(model, OutletId::new(id, 0), wired[0])?;
+    patch.apply(model)?;
+    Ok(true)
 }
 
 /// Input channels up to which a convolution followed by max pooling runs as [`StemPool`]:
