@@ -6,6 +6,8 @@
 //! row (a few kilobytes) stay in L1, and each input value is broadcast against them for 6
 //! output pixels at a time: 12 accumulator vectors, the register file of AVX2 and NEON.
 
+use super::simd;
+
 /// Output channels computed together: two 8-lane vectors (AVX2), four 4-lane ones (NEON).
 pub(super) const CHANNEL_BLOCK: usize = 16;
 /// Output pixels computed together.
@@ -78,26 +80,34 @@ impl DirectConv {
     /// of [`PIXEL_BLOCK`] pixels), from `rows`: the `kh` input rows it reads, HWC, each
     /// `row_len` values long and already zero-padded.
     pub fn conv_row(&self, rows: &[f32], row_len: usize, out: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            #[allow(unsafe_code)]
-            unsafe {
-                self.conv_row_avx2(rows, row_len, out)
-            };
-            return;
-        }
-        // aarch64 always has fused multiply-add; elsewhere `mul_add` would be a library call.
-        self.conv_row_with::<{ cfg!(target_arch = "aarch64") }>(rows, row_len, out);
+        simd::dispatch(RowKernel {
+            conv: self,
+            rows,
+            row_len,
+            out,
+        });
     }
+}
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn conv_row_avx2(&self, rows: &[f32], row_len: usize, out: &mut [f32]) {
-        self.conv_row_with::<true>(rows, row_len, out);
+/// One call of [`DirectConv::conv_row`].
+struct RowKernel<'a> {
+    conv: &'a DirectConv,
+    rows: &'a [f32],
+    row_len: usize,
+    out: &'a mut [f32],
+}
+
+impl simd::Kernel for RowKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<const FUSED: bool>(self) {
+        self.conv
+            .conv_row_with::<FUSED>(self.rows, self.row_len, self.out);
     }
+}
 
+impl DirectConv {
     /// The kernel, inlined into each instruction-set entry point so it is compiled for it.
     #[inline(always)]
     fn conv_row_with<const FUSED: bool>(&self, rows: &[f32], row_len: usize, out: &mut [f32]) {
@@ -121,7 +131,7 @@ impl DirectConv {
                         for (acc, src) in acc.iter_mut().zip(&src) {
                             let x = src[j];
                             for (a, w) in acc.iter_mut().zip(tap) {
-                                *a = if FUSED { x.mul_add(*w, *a) } else { *a + x * w };
+                                *a = simd::madd::<FUSED>(x, *w, *a);
                             }
                         }
                     }

@@ -12,17 +12,22 @@ pub(super) struct Epilogue<'a> {
 
 impl Epilogue<'_> {
     /// Finishes, in place, `values`: the part of channel `channel`'s plane from offset `at` on.
+    /// One pass over the values (they are read and written once). Inlined, so that kernels
+    /// compiled for wider vectors finish their blocks with them too.
+    #[inline(always)]
     pub fn finish(&self, channel: usize, values: &mut [f32], at: usize) {
         let bias = self.bias[channel];
-        match self.residual {
-            Some(res) => {
-                let res = &res[channel * self.plane + at..][..values.len()];
-                values.iter_mut().zip(res).for_each(|(v, r)| *v += bias + r);
-            }
-            None => values.iter_mut().for_each(|v| *v += bias),
-        }
-        if self.relu {
-            values.iter_mut().for_each(|v| *v = v.max(0.0));
+        let residual = self
+            .residual
+            .map(|res| &res[channel * self.plane + at..][..values.len()]);
+        match (residual, self.relu) {
+            (Some(res), true) => values
+                .iter_mut()
+                .zip(res)
+                .for_each(|(v, r)| *v = (*v + bias + r).max(0.0)),
+            (Some(res), false) => values.iter_mut().zip(res).for_each(|(v, r)| *v += bias + r),
+            (None, true) => values.iter_mut().for_each(|v| *v = (*v + bias).max(0.0)),
+            (None, false) => values.iter_mut().for_each(|v| *v += bias),
         }
     }
 

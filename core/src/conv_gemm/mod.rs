@@ -17,12 +17,14 @@
 //! typed model before tract's own optimisation, on x86_64 and aarch64, where `gemm` has
 //! hand-tuned kernels; elsewhere tract's kernels stay in charge.
 
+mod bands;
 mod direct;
 mod epilogue;
 mod matmul;
 mod op;
 mod pointwise;
 mod scratch;
+mod simd;
 mod stem;
 mod subsample;
 #[cfg(test)]

@@ -8,6 +8,7 @@ use tract_onnx::tract_core::internal::*;
 
 use super::epilogue::Epilogue;
 use super::matmul::{matmul, Product, Strides};
+use super::subsample::subsample;
 
 /// Convolves one image `[cin, h, w]` into `out` `[cout, ho, wo]` with `weights` `[cout][cin]`.
 ///
@@ -29,7 +30,7 @@ pub(super) fn convolve(
     let source: Cow<[f32]> = if stride == [1, 1] {
         Cow::Borrowed(image)
     } else {
-        Cow::Owned(subsample(image, cin, [h, w], stride, [ho, wo]))
+        Cow::Owned(subsample(image, cin, [h, w], stride))
     };
     for rows in bands(ho, wo, cout) {
         let (first, len) = (rows.start * wo, rows.len() * wo);
@@ -62,21 +63,4 @@ fn bands(rows: usize, width: usize, cout: usize) -> impl Iterator<Item = Range<u
     (0..rows)
         .step_by(per_band)
         .map(move |start| start..(start + per_band).min(rows))
-}
-
-/// Every `stride`-th row and column of each channel.
-fn subsample(
-    image: &[f32],
-    channels: usize,
-    [h, w]: [usize; 2],
-    [sh, sw]: [usize; 2],
-    [ho, wo]: [usize; 2],
-) -> Vec<f32> {
-    let mut out = Vec::with_capacity(channels * ho * wo);
-    for plane in image.chunks_exact(h * w).take(channels) {
-        for row in plane.chunks_exact(w).step_by(sh).take(ho) {
-            out.extend(row.iter().step_by(sw).take(wo));
-        }
-    }
-    out
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
+use super::bands::split_planes;
 use super::direct::{DirectConv, PIXEL_BLOCK};
 use super::op::Geometry;
 use super::scratch;
@@ -110,17 +111,8 @@ impl StemPool {
             let padded = &*padded;
             let bands = self.threads.clamp(1, ph);
             let band_rows = ph.div_ceil(bands);
-            let mut pieces: Vec<Vec<&mut [f32]>> = (0..bands).map(|_| Vec::new()).collect();
-            for plane in out.chunks_exact_mut(ph * pw).take(g.cout) {
-                let mut rest = plane;
-                for piece in pieces.iter_mut() {
-                    let split = (band_rows * pw).min(rest.len());
-                    let (head, tail) = rest.split_at_mut(split);
-                    piece.push(head);
-                    rest = tail;
-                }
-            }
-            if bands == 1 {
+            let mut pieces = split_planes(out, ph * pw, band_rows * pw);
+            if pieces.len() == 1 {
                 band.run(padded, 0, &mut pieces[0]);
             } else {
                 pieces

@@ -48,13 +48,11 @@ impl EvalOp for Subsample {
         let shape = self.output([n, c, h, w]);
         let [_, _, ho, wo] = shape;
         let input = inputs[0].try_as_plain_ram()?;
-        let input = input.as_slice::<f32>()?;
-        let mut values: Vec<f32> = Vec::with_capacity(n * c * ho * wo);
-        for plane in input.chunks_exact(h * w) {
-            for row in plane.chunks_exact(w).step_by(self.stride[0]) {
-                values.extend(row.iter().step_by(self.stride[1]));
-            }
-        }
+        let values = subsample(input.as_slice::<f32>()?, n * c, [h, w], self.stride);
+        ensure!(
+            values.len() == n * c * ho * wo,
+            "Subsample of a short input"
+        );
         Ok(tvec!(Tensor::from_shape(&shape, &values)?.into_tvalue()))
     }
 
@@ -80,6 +78,22 @@ impl TypedOp for Subsample {
         };
         Ok(tvec!(f32::fact(self.output(shape))))
     }
+}
+
+/// Rows and columns `0, s, 2s, …` of the first `planes` `h x w` planes of `input`.
+pub(super) fn subsample(
+    input: &[f32],
+    planes: usize,
+    [h, w]: [usize; 2],
+    [sy, sx]: [usize; 2],
+) -> Vec<f32> {
+    let mut values = Vec::with_capacity(planes * h.div_ceil(sy) * w.div_ceil(sx));
+    for plane in input.chunks_exact(h * w).take(planes) {
+        for row in plane.chunks_exact(w).step_by(sy) {
+            values.extend(row.iter().step_by(sx));
+        }
+    }
+    values
 }
 
 #[cfg(test)]
