@@ -13,7 +13,7 @@ pub(super) const CHANNEL_BLOCK: usize = 16;
 /// Output pixels computed together.
 pub(super) const PIXEL_BLOCK: usize = 6;
 
-/// The constant part of a convolution computed by [`conv_row`].
+/// The constant part of a convolution computed by [`DirectConv::conv_row`].
 pub(super) struct DirectConv {
     /// Weights as `[channel block][ky][kx * cin + ic][CHANNEL_BLOCK]`, zero past `cout`.
     weights: Vec<f32>,
@@ -64,7 +64,7 @@ impl DirectConv {
         })
     }
 
-    /// Output channels as stored by [`conv_row`]: `cout` rounded up to [`CHANNEL_BLOCK`].
+    /// Output channels as stored by [`DirectConv::conv_row`]: `cout` rounded up to [`CHANNEL_BLOCK`].
     pub fn padded_channels(&self) -> usize {
         self.bias.len()
     }

@@ -2,20 +2,24 @@
 //!
 //! Profiling open_nsfw (a ResNet-50) showed tract spending 80% of inference in its own
 //! convolution matrix products at about 75 GFLOP/s, plus separate nodes to pad, pack, subsample
-//! and apply residual adds, while onnxruntime runs the same model at about 105 GFLOP/s on one
-//! core. [`rewrite`] replaces, by a [`GemmConv`] node, each float NCHW
-//! convolution with groups of one and constant weights that it computes faster:
+//! and apply residual adds, and 1.5 ms in a generic max pooling, while onnxruntime runs the
+//! same model at about 105 GFLOP/s on one core. [`rewrite`] replaces:
 //!
-//! - 1x1 (any stride): one product through the `gemm` crate ([`pointwise`]);
-//! - 3x3 at stride 1: Winograd F(2x2, 3x3), 16 products over all tiles ([`winograd`]);
+//! - a first convolution with few input channels, its ReLU and the max pooling after it (and a
+//!   transpose from NHWC before it) by one [`StemPool`] node: a direct convolution kernel
+//!   ([`direct`]) whose rows are pooled while in cache;
+//! - each float NCHW convolution with groups of one and constant weights that it computes
+//!   faster by a [`GemmConv`] node, with the bias and, when they follow, the residual `Add` and
+//!   the `ReLU` folded in: 1x1 (any stride) as one product through the `gemm` crate
+//!   ([`pointwise`]), 3x3 at stride 1 as Winograd F(2x2, 3x3), 16 products over all tiles
+//!   ([`winograd`]), on output planes large enough for that to pay (see [`min_plane`]);
+//! - a strided 1x1 convolution on a plane too small for that by a [`Subsample`] and the same
+//!   convolution at stride 1, which tract then runs without its `Downsample` copies.
 //!
-//! on output planes large enough for that to pay (see [`min_plane`]). The bias and, when they
-//! follow, the residual `Add` and the `ReLU` are folded in. tract keeps every other operation
-//! and every other convolution (such as a strided 7x7 stem).
-//!
-//! The pass is generic over ONNX graphs: a second model gets it without new code. It runs on the
-//! typed model before tract's own optimisation, on x86_64 and aarch64, where `gemm` has
-//! hand-tuned kernels; elsewhere tract's kernels stay in charge.
+//! tract keeps every other operation and convolution. The pass is generic over ONNX graphs: a
+//! second model gets it without new code. It runs on the typed model before tract's own
+//! optimisation, on x86_64 and aarch64, where `gemm` has hand-tuned kernels and [`simd`]
+//! compiles Veil's own for AVX2+FMA or NEON; elsewhere tract's kernels stay in charge.
 
 mod bands;
 mod direct;
