@@ -98,25 +98,16 @@ struct Plan {
 
 /// The replacement for node `id`, or `None` when it is not a convolution this pass computes.
 fn plan_for(model: &TypedModel, id: usize, threads: usize) -> TractResult<Option<Plan>> {
-    let node = model.node(id);
-    let Some(conv) = node.op_as::<Conv>() else {
-        return Ok(None);
-    };
-    let Some(geometry) = geometry_of(model, node, conv)? else {
+    let Some(ConstConv {
+        geometry,
+        kernel,
+        bias,
+    }) = const_conv(model, id)?
+    else {
         return Ok(None);
     };
     let Some(method) = geometry.method() else {
         return Ok(None);
-    };
-    let (Some(kernel), Some(bias)) = (
-        const_f32(model, node.inputs[1])?,
-        const_f32(model, node.inputs[2])?,
-    ) else {
-        return Ok(None);
-    };
-    let bias = match bias.len() {
-        1 => vec![bias[0]; geometry.cout],
-        _ => bias,
     };
     let plane = match model.outlet_fact(OutletId::new(id, 0))?.shape.as_concrete() {
         Some(&[_, _, ho, wo]) => ho * wo,
@@ -132,13 +123,7 @@ fn plan_for(model: &TypedModel, id: usize, threads: usize) -> TractResult<Option
         residual = Some(other);
         last = add;
     }
-    let relu = match follower_relu(model, last)? {
-        Some(max) => {
-            last = max;
-            true
-        }
-        None => false,
-    };
+    let relu = fold_relu(model, &mut last)?;
     let Some(op) = GemmConv::new(geometry, &kernel, bias, residual.is_some(), relu, threads) else {
         return Ok(None);
     };
@@ -198,34 +183,19 @@ struct StemPlan {
 /// convolution with few input channels, constant weights and a 2-D max pooling after it
 /// (a ReLU may come between).
 fn plan_stem(model: &TypedModel, id: usize, threads: usize) -> TractResult<Option<StemPlan>> {
-    let node = model.node(id);
-    let Some(conv) = node.op_as::<Conv>() else {
-        return Ok(None);
-    };
-    let Some(geometry) = geometry_of(model, node, conv)? else {
+    let Some(ConstConv {
+        geometry,
+        kernel,
+        bias,
+    }) = const_conv(model, id)?
+    else {
         return Ok(None);
     };
     if geometry.cin > STEM_MAX_CHANNELS {
         return Ok(None);
     }
-    let (Some(kernel), Some(bias)) = (
-        const_f32(model, node.inputs[1])?,
-        const_f32(model, node.inputs[2])?,
-    ) else {
-        return Ok(None);
-    };
-    let bias = match bias.len() {
-        1 => vec![bias[0]; geometry.cout],
-        _ => bias,
-    };
     let mut last = id;
-    let relu = match follower_relu(model, last)? {
-        Some(max) => {
-            last = max;
-            true
-        }
-        None => false,
-    };
+    let relu = fold_relu(model, &mut last)?;
     let Some(pool_node) = model.single_succ(last)? else {
         return Ok(None);
     };
@@ -235,10 +205,11 @@ fn plan_stem(model: &TypedModel, id: usize, threads: usize) -> TractResult<Optio
     let Some(pool) = pool_geometry(model, last, pool, geometry.cout)? else {
         return Ok(None);
     };
-    let producer = model.node(node.inputs[0].node);
+    let image = model.node(id).inputs[0];
+    let producer = model.node(image.node);
     let (input, nhwc) = match producer.op_as::<AxisOp>() {
         Some(AxisOp::Move(3, 1)) => (producer.inputs[0], true),
-        _ => (node.inputs[0], false),
+        _ => (image, false),
     };
     let op = StemPool::new(geometry, pool, &kernel, &bias, nhwc, relu, threads);
     Ok(op.map(|op| StemPlan {
@@ -304,6 +275,50 @@ fn min_plane(method: Method) -> usize {
         Method::Pointwise => 512,
         Method::Winograd3x3 => 128,
     }
+}
+
+/// A convolution [`geometry_of`] describes, with constant weights and bias.
+struct ConstConv {
+    geometry: Geometry,
+    /// OIHW weights.
+    kernel: Vec<f32>,
+    /// One bias per output channel.
+    bias: Vec<f32>,
+}
+
+/// Node `id` as a [`ConstConv`], or `None` when it is not one.
+fn const_conv(model: &TypedModel, id: usize) -> TractResult<Option<ConstConv>> {
+    let node = model.node(id);
+    let Some(conv) = node.op_as::<Conv>() else {
+        return Ok(None);
+    };
+    let Some(geometry) = geometry_of(model, node, conv)? else {
+        return Ok(None);
+    };
+    let (Some(kernel), Some(bias)) = (
+        const_f32(model, node.inputs[1])?,
+        const_f32(model, node.inputs[2])?,
+    ) else {
+        return Ok(None);
+    };
+    let bias = match bias.len() {
+        1 => vec![bias[0]; geometry.cout],
+        _ => bias,
+    };
+    Ok(Some(ConstConv {
+        geometry,
+        kernel,
+        bias,
+    }))
+}
+
+/// When a ReLU consumes node `*last` alone, moves `*last` to it and returns `true`.
+fn fold_relu(model: &TypedModel, last: &mut usize) -> TractResult<bool> {
+    let relu = follower_relu(model, *last)?;
+    if let Some(max) = relu {
+        *last = max;
+    }
+    Ok(relu.is_some())
 }
 
 /// The geometry of a float NCHW convolution with groups of one, OIHW weights and explicit
