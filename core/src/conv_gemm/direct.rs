@@ -6,6 +6,7 @@
 //! row (a few kilobytes) stay in L1, and each input value is broadcast against them for 6
 //! output pixels at a time: 12 accumulator vectors, the register file of AVX2 and NEON.
 
+use super::op::same_bits;
 use super::simd;
 
 /// Output channels computed together: two 8-lane vectors (AVX2), four 4-lane ones (NEON).
@@ -24,6 +25,17 @@ pub(super) struct DirectConv {
     cin: usize,
     /// Horizontal stride.
     stride_x: usize,
+}
+
+/// Packed weights compare bit for bit: packing is deterministic, so equal weights pack equal.
+impl PartialEq for DirectConv {
+    fn eq(&self, other: &Self) -> bool {
+        self.kernel == other.kernel
+            && self.cin == other.cin
+            && self.stride_x == other.stride_x
+            && same_bits(&self.weights, &other.weights)
+            && same_bits(&self.bias, &other.bias)
+    }
 }
 
 impl DirectConv {

@@ -164,12 +164,7 @@ impl GemmConv {
 /// Weights compare bit for bit, so equality is reflexive (tract needs `Eq` to compare ops).
 impl PartialEq for GemmConv {
     fn eq(&self, other: &Self) -> bool {
-        let same = |a: &Arc<Vec<f32>>, b: &Arc<Vec<f32>>| {
-            Arc::ptr_eq(a, b)
-                || a.iter()
-                    .map(|v| v.to_bits())
-                    .eq(b.iter().map(|v| v.to_bits()))
-        };
+        let same = |a: &Arc<Vec<f32>>, b: &Arc<Vec<f32>>| Arc::ptr_eq(a, b) || same_bits(a, b);
         self.geometry == other.geometry
             && self.method == other.method
             && self.residual == other.residual
@@ -181,6 +176,14 @@ impl PartialEq for GemmConv {
 }
 
 impl Eq for GemmConv {}
+
+/// Whether two weight arrays are equal bit for bit (reflexive even with NaNs, as tract's `Eq`
+/// on operators needs).
+pub(super) fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.iter()
+        .map(|v| v.to_bits())
+        .eq(b.iter().map(|v| v.to_bits()))
+}
 
 /// `[n, c, h, w]` of a concrete rank-4 fact.
 fn nchw(fact: &TypedFact) -> TractResult<[usize; 4]> {

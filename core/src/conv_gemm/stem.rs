@@ -31,8 +31,6 @@ pub(crate) struct StemPool {
     /// Threads one image may use.
     pub threads: usize,
     kernel: Arc<DirectConv>,
-    /// The OIHW weights and bias it was built from, to compare operators.
-    source: Arc<(Vec<f32>, Vec<f32>)>,
 }
 
 impl StemPool {
@@ -66,7 +64,6 @@ impl StemPool {
             relu,
             threads,
             kernel: Arc::new(direct),
-            source: Arc::new((kernel.to_vec(), bias.to_vec())),
         })
     }
 
@@ -257,15 +254,12 @@ impl std::fmt::Debug for StemPool {
 /// Weights compare bit for bit, so equality is reflexive (tract needs `Eq` to compare ops).
 impl PartialEq for StemPool {
     fn eq(&self, other: &Self) -> bool {
-        let bits = |v: &Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         self.conv == other.conv
             && self.pool == other.pool
             && self.nhwc == other.nhwc
             && self.relu == other.relu
             && self.threads == other.threads
-            && (Arc::ptr_eq(&self.source, &other.source)
-                || (bits(&self.source.0) == bits(&other.source.0)
-                    && bits(&self.source.1) == bits(&other.source.1)))
+            && (Arc::ptr_eq(&self.kernel, &other.kernel) || self.kernel == other.kernel)
     }
 }
 
