@@ -10,7 +10,8 @@
 //!   ([`direct`]) whose rows are pooled while in cache;
 //! - each float NCHW convolution with groups of one and constant weights that it computes
 //!   faster by a [`GemmConv`] node, with the bias and, when they follow, the residual `Add` and
-//!   the `ReLU` folded in: 1x1 (any stride) as one product through the `gemm` crate
+//!   the `ReLU` folded in: 1x1 (any stride) by Veil's own AVX-512 kernel where the CPU has it
+//!   ([`pointwise16`], any plane), else as one product through the `gemm` crate
 //!   ([`pointwise`]), 3x3 at stride 1 as Winograd F(2x2, 3x3), 16 products over all tiles
 //!   ([`winograd`]), on output planes large enough for that to pay (see [`min_plane`]);
 //! - a strided 1x1 convolution on a plane too small for that by a [`Subsample`] and the same
@@ -27,6 +28,7 @@ mod epilogue;
 mod matmul;
 mod op;
 mod pointwise;
+mod pointwise16;
 mod scratch;
 mod simd;
 mod stem;
@@ -141,12 +143,16 @@ fn subsample_first(model: &mut TypedModel, id: usize) -> TractResult<bool> {
     let Some(geometry) = geometry_of(model, node, conv)? else {
         return Ok(false);
     };
-    let strided = geometry.method() == Some(Method::Pointwise) && geometry.stride != [1, 1];
+    let Some(method) = geometry.method() else {
+        return Ok(false);
+    };
+    let pointwise = matches!(method, Method::Pointwise | Method::Pointwise16);
+    let strided = pointwise && geometry.stride != [1, 1];
     let plane = match model.outlet_fact(OutletId::new(id, 0))?.shape.as_concrete() {
         Some(&[_, _, ho, wo]) => ho * wo,
         _ => return Ok(false),
     };
-    if !strided || plane >= min_plane(Method::Pointwise) {
+    if !strided || plane >= min_plane(method) {
         return Ok(false);
     }
     let mut unstrided = conv.clone();
@@ -269,11 +275,14 @@ fn pool_geometry(
 /// `gemm` packs an operand on every call while tract packs its weights once at load; on small
 /// planes, where few pixels share each weight, tract's approach wins. Measured on open_nsfw
 /// (one thread, x86_64 AVX2, per node): pointwise convolutions win from 28x28 and tie at
-/// 14x14; Winograd wins from 14x14 and loses at 7x7.
+/// 14x14; Winograd wins from 14x14 and loses at 7x7. The AVX-512 pointwise kernel packs its
+/// weights at load too, and beats tract at every plane of the model (7x7 to 56x56).
 fn min_plane(method: Method) -> usize {
     match method {
         Method::Pointwise => 512,
+        Method::Pointwise16 => 1,
         Method::Winograd3x3 => 128,
+        Method::Winograd16 => 1,
     }
 }
 

@@ -6,15 +6,19 @@ use std::sync::Arc;
 use tract_onnx::tract_core::internal::*;
 
 use super::epilogue::Epilogue;
-use super::{pointwise, winograd};
+use super::{pointwise, pointwise16, winograd};
 
 /// How a convolution is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Method {
     /// 1x1 kernel, no padding, any stride: one matrix product.
     Pointwise,
+    /// The same by Veil's own AVX-512 kernel ([`pointwise16`]), on CPUs that have it.
+    Pointwise16,
     /// 3x3 kernel at stride 1, any padding: Winograd F(2x2, 3x3).
     Winograd3x3,
+    /// The same with its products by the AVX-512 kernel of [`pointwise16`].
+    Winograd16,
 }
 
 /// The shape of one convolution: channels, kernel, stride and zero padding.
@@ -38,8 +42,12 @@ impl Geometry {
         let unpadded = self.pad_before == [0, 0] && self.pad_after == [0, 0];
         if self.cin == 0 || self.cout == 0 || self.stride.contains(&0) {
             None
+        } else if self.kernel == [1, 1] && unpadded && pointwise16::available() {
+            Some(Method::Pointwise16)
         } else if self.kernel == [1, 1] && unpadded {
             Some(Method::Pointwise)
+        } else if self.kernel == [3, 3] && self.stride == [1, 1] && pointwise16::available() {
+            Some(Method::Winograd16)
         } else if self.kernel == [3, 3] && self.stride == [1, 1] {
             Some(Method::Winograd3x3)
         } else {
@@ -68,7 +76,8 @@ impl Geometry {
 pub(crate) struct GemmConv {
     pub geometry: Geometry,
     pub method: Method,
-    /// Pointwise: `[cout][cin]`. Winograd: the transformed weights, `[16][cin][cout]`.
+    /// Pointwise: `[cout][cin]`. Pointwise16: packed by [`pointwise16::pack_weights`].
+    /// Winograd: the transformed weights, `[16][cin][cout]`.
     pub weights: Arc<Vec<f32>>,
     /// One bias per output channel.
     pub bias: Arc<Vec<f32>>,
@@ -89,14 +98,51 @@ impl GemmConv {
         relu: bool,
         threads: usize,
     ) -> Option<GemmConv> {
-        let method = geometry.method()?;
+        GemmConv::with_method(
+            geometry,
+            geometry.method()?,
+            kernel,
+            bias,
+            residual,
+            relu,
+            threads,
+        )
+    }
+
+    /// [`GemmConv::new`] with a chosen method, or `None` when `method` cannot compute
+    /// `geometry` on this CPU.
+    pub fn with_method(
+        geometry: Geometry,
+        method: Method,
+        kernel: &[f32],
+        bias: Vec<f32>,
+        residual: bool,
+        relu: bool,
+        threads: usize,
+    ) -> Option<GemmConv> {
+        let native = geometry.method()?;
+        let pointwise = matches!(native, Method::Pointwise | Method::Pointwise16);
+        let winograd = matches!(native, Method::Winograd3x3 | Method::Winograd16);
+        let usable = match method {
+            Method::Pointwise => pointwise,
+            Method::Pointwise16 => pointwise && pointwise16::available(),
+            Method::Winograd3x3 => winograd,
+            Method::Winograd16 => winograd && pointwise16::available(),
+        };
+        if !usable {
+            return None;
+        }
         let taps = geometry.kernel[0] * geometry.kernel[1];
         if kernel.len() != geometry.cout * geometry.cin * taps || bias.len() != geometry.cout {
             return None;
         }
         let weights = match method {
             Method::Pointwise => kernel.to_vec(),
+            Method::Pointwise16 => pointwise16::pack_weights(kernel, geometry.cin, geometry.cout),
             Method::Winograd3x3 => winograd::transform_weights(kernel, geometry.cin, geometry.cout),
+            Method::Winograd16 => {
+                winograd::transform_weights16(kernel, geometry.cin, geometry.cout)
+            }
         };
         Some(GemmConv {
             geometry,
@@ -146,8 +192,22 @@ impl GemmConv {
                 &epilogue,
                 self.parallelism(),
             ),
-            Method::Winograd3x3 => winograd::convolve(
+            Method::Pointwise16 => pointwise16::convolve(
                 &self.weights,
+                channels,
+                g.stride,
+                image,
+                hw,
+                out,
+                ohw,
+                &epilogue,
+                self.threads,
+            ),
+            Method::Winograd3x3 => winograd::convolve(
+                winograd::Products::Gemm {
+                    u: &self.weights,
+                    parallelism: self.parallelism(),
+                },
                 channels,
                 g.pad_before,
                 image,
@@ -155,7 +215,19 @@ impl GemmConv {
                 out,
                 ohw,
                 &epilogue,
-                self.parallelism(),
+            ),
+            Method::Winograd16 => winograd::convolve(
+                winograd::Products::Avx512 {
+                    packed: &self.weights,
+                    threads: self.threads,
+                },
+                channels,
+                g.pad_before,
+                image,
+                hw,
+                out,
+                ohw,
+                &epilogue,
             ),
         }
     }
@@ -305,12 +377,25 @@ mod tests {
     use super::super::test_support::{geometry, reference, values};
     use super::*;
 
-    fn check(g: Geometry, [n, h, w]: [usize; 3], residual: bool, relu: bool) -> TractResult<()> {
+    fn check(g: Geometry, nhw: [usize; 3], residual: bool, relu: bool) -> TractResult<()> {
+        let method = g.method().ok_or_else(|| format_err!("unsupported {g:?}"))?;
+        check_with(g, method, 1, nhw, residual, relu)
+    }
+
+    /// Runs `method` on `threads` threads against the definition of a convolution.
+    fn check_with(
+        g: Geometry,
+        method: Method,
+        threads: usize,
+        [n, h, w]: [usize; 3],
+        residual: bool,
+        relu: bool,
+    ) -> TractResult<()> {
         let kernel = values(g.cout * g.cin * g.kernel[0] * g.kernel[1], 1);
         let bias = values(g.cout, 2);
         let image = values(n * g.cin * h * w, 3);
-        let op = GemmConv::new(g, &kernel, bias.clone(), residual, relu, 1)
-            .ok_or_else(|| format_err!("unsupported {g:?}"))?;
+        let op = GemmConv::with_method(g, method, &kernel, bias.clone(), residual, relu, threads)
+            .ok_or_else(|| format_err!("unsupported {g:?} by {method:?}"))?;
         let mut expected = reference(&g, &kernel, &bias, &image, [n, h, w]);
         let [ho, wo] = g.output(h, w).expect("kernel fits");
         let shape = [n, g.cout, ho, wo];
@@ -338,7 +423,10 @@ mod tests {
             .zip(&expected)
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
-        assert!(worst < 1e-3, "{g:?} {n}x{h}x{w}: max difference {worst}");
+        assert!(
+            worst < 1e-3,
+            "{g:?} by {method:?} {n}x{h}x{w}: max difference {worst}"
+        );
         Ok(())
     }
 
@@ -358,6 +446,35 @@ mod tests {
             true,
             false,
         )
+    }
+
+    #[test]
+    fn gemm_pointwise_matches_direct_convolution() -> TractResult<()> {
+        let g = geometry(6, 9, 1, 1, [0, 0], [0, 0]);
+        check_with(g, Method::Pointwise, 1, [1, 8, 7], true, true)?;
+        check_with(g, Method::Pointwise, 2, [2, 30, 21], false, true)
+    }
+
+    #[test]
+    fn avx512_pointwise_matches_direct_convolution() -> TractResult<()> {
+        if !pointwise16::available() {
+            eprintln!("no AVX-512 on this CPU: the kernel cannot run here");
+            return Ok(());
+        }
+        let run = |cin, cout, stride, threads, nhw, residual, relu| {
+            let g = geometry(cin, cout, 1, stride, [0, 0], [0, 0]);
+            check_with(g, Method::Pointwise16, threads, nhw, residual, relu)
+        };
+        // 16-pixel rows: a partial block of channels, a partial last tile, bands on threads.
+        run(5, 37, 1, 1, [1, 12, 13], true, true)?;
+        run(3, 16, 1, 3, [2, 20, 19], false, true)?;
+        run(7, 20, 2, 2, [1, 31, 17], true, false)?;
+        // Small planes in 7-pixel columns: four blocks then one, three blocks, a short last
+        // column, and several threads.
+        run(9, 80, 1, 1, [1, 7, 7], true, true)?;
+        run(4, 40, 1, 1, [2, 3, 4], false, true)?;
+        run(6, 33, 1, 2, [1, 5, 9], true, false)?;
+        run(2, 1, 2, 1, [1, 6, 5], false, false)
     }
 
     #[test]
@@ -390,6 +507,31 @@ mod tests {
             true,
             true,
         )
+    }
+
+    #[test]
+    fn avx512_winograd_matches_direct_convolution() -> TractResult<()> {
+        if !pointwise16::available() {
+            eprintln!("no AVX-512 on this CPU: the kernel cannot run here");
+            return Ok(());
+        }
+        let run = |cin, cout, before, after, threads, nhw, residual, relu| {
+            let g = geometry(cin, cout, 3, 1, before, after);
+            check_with(g, Method::Winograd16, threads, nhw, residual, relu)
+        };
+        // 16 tiles (one row of 16), 9 tiles (columns of 7 and a short one), 110 tiles (rows
+        // with a short last one), partial channel blocks, uneven padding, threads.
+        run(5, 17, [1, 1], [1, 1], 1, [1, 7, 7], true, true)?;
+        run(3, 70, [1, 1], [1, 1], 1, [2, 5, 6], false, true)?;
+        run(4, 6, [2, 0], [1, 1], 2, [1, 20, 21], true, false)?;
+        run(2, 3, [0, 0], [0, 0], 1, [1, 9, 9], false, false)
+    }
+
+    #[test]
+    fn gemm_winograd_matches_direct_convolution() -> TractResult<()> {
+        let g = geometry(5, 6, 3, 1, [1, 1], [1, 1]);
+        check_with(g, Method::Winograd3x3, 1, [1, 9, 8], true, true)?;
+        check_with(g, Method::Winograd3x3, 2, [1, 20, 18], false, true)
     }
 
     #[test]

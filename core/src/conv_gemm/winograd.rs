@@ -12,7 +12,19 @@ use tract_onnx::tract_core::internal::*;
 
 use super::epilogue::Epilogue;
 use super::matmul::{matmul, Product, Strides};
+use super::pointwise16;
 use super::scratch::with_buffers;
+
+/// How the 16 matrix products run.
+pub(super) enum Products<'a> {
+    /// Through the `gemm` crate, weights from [`transform_weights`].
+    Gemm {
+        u: &'a [f32],
+        parallelism: gemm::Parallelism,
+    },
+    /// By the AVX-512 kernel of [`pointwise16`], weights from [`transform_weights16`].
+    Avx512 { packed: &'a [f32], threads: usize },
+}
 
 /// Positions in the transform domain (4x4).
 const POSITIONS: usize = 16;
@@ -44,11 +56,28 @@ pub(super) fn transform_weights(kernel: &[f32], cin: usize, cout: usize) -> Vec<
     u
 }
 
-/// Convolves one image `[cin, h, w]` into `out` `[cout, ho, wo]` with weights from
-/// [`transform_weights`], zero padding `pad_before` (top, left) around the image.
+/// [`transform_weights`] with each position's `[cin][cout]` matrix transposed and packed for
+/// [`pointwise16`]: `[16][packed]`.
+pub(super) fn transform_weights16(kernel: &[f32], cin: usize, cout: usize) -> Vec<f32> {
+    let u = transform_weights(kernel, cin, cout);
+    let mut transposed = vec![0f32; cin * cout];
+    let mut packed = Vec::new();
+    for position in u.chunks_exact(cin * cout) {
+        for (i, row) in position.chunks_exact(cout).enumerate() {
+            for (o, &value) in row.iter().enumerate() {
+                transposed[o * cin + i] = value;
+            }
+        }
+        packed.extend(pointwise16::pack_weights(&transposed, cin, cout));
+    }
+    packed
+}
+
+/// Convolves one image `[cin, h, w]` into `out` `[cout, ho, wo]`, zero padding `pad_before`
+/// (top, left) around the image.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn convolve(
-    u: &[f32],
+    products: Products<'_>,
     [cin, cout]: [usize; 2],
     pad_before: [usize; 2],
     image: &[f32],
@@ -56,7 +85,6 @@ pub(super) fn convolve(
     out: &mut [f32],
     [ho, wo]: [usize; 2],
     epilogue: &Epilogue<'_>,
-    parallelism: gemm::Parallelism,
 ) -> TractResult<()> {
     let (th, tw) = (ho.div_ceil(2), wo.div_ceil(2));
     let tiles = th * tw;
@@ -64,7 +92,14 @@ pub(super) fn convolve(
         [POSITIONS * cin * tiles, POSITIONS * cout * tiles],
         |v, m| {
             transform_input(image, cin, [h, w], pad_before, [th, tw], v);
-            multiply(u, [cin, cout], tiles, v, m, parallelism)?;
+            match products {
+                Products::Gemm { u, parallelism } => {
+                    multiply(u, [cin, cout], tiles, v, m, parallelism)?
+                }
+                Products::Avx512 { packed, threads } => {
+                    multiply16(packed, [cin, cout], tiles, v, m, threads)?
+                }
+            }
             transform_output(m, cout, [th, tw], out, [ho, wo]);
             TractResult::Ok(())
         },
@@ -106,6 +141,33 @@ fn multiply(
             },
             parallelism,
         )?;
+    }
+    Ok(())
+}
+
+/// [`multiply`] by the AVX-512 kernel.
+fn multiply16(
+    packed: &[f32],
+    [cin, cout]: [usize; 2],
+    tiles: usize,
+    v: &[f32],
+    m: &mut [f32],
+    threads: usize,
+) -> TractResult<()> {
+    let per_position = packed.len() / POSITIONS;
+    let zeros = vec![0f32; cout];
+    let plain = Epilogue {
+        bias: &zeros,
+        residual: None,
+        relu: false,
+        plane: tiles,
+    };
+    for ((m, v), u) in m
+        .chunks_exact_mut(cout * tiles)
+        .zip(v.chunks_exact(cin * tiles))
+        .zip(packed.chunks_exact(per_position))
+    {
+        pointwise16::product(u, [cin, cout], v, tiles, m, &plain, threads)?;
     }
     Ok(())
 }
