@@ -10,12 +10,13 @@
 //!   ([`direct`]) whose rows are pooled while in cache;
 //! - each float NCHW convolution with groups of one and constant weights that it computes
 //!   faster by a [`GemmConv`] node, with the bias and, when they follow, the residual `Add` and
-//!   the `ReLU` folded in: 1x1 (any stride) by Veil's own AVX-512 kernel where the CPU has it
-//!   ([`pointwise16`], any plane), else as one product through the `gemm` crate
-//!   ([`pointwise`]), 3x3 at stride 1 as Winograd F(2x2, 3x3), 16 products over all tiles
-//!   ([`winograd`]), on output planes large enough for that to pay (see [`min_plane`]);
-//! - a strided 1x1 convolution on a plane too small for that by a [`Subsample`] and the same
-//!   convolution at stride 1, which tract then runs without its `Downsample` copies.
+//!   the `ReLU` folded in: 1x1 (any stride) as one product ([`pointwise`]), 3x3 at stride 1 as
+//!   Winograd F(2x2, 3x3), 16 products over all tiles ([`winograd`]). Where the CPU has
+//!   AVX-512 the products run on Veil's own kernel ([`pointwise16`]) on every plane; elsewhere
+//!   through the `gemm` crate, on output planes large enough for that to pay (see
+//!   [`min_plane`]);
+//! - a strided 1x1 convolution left to tract (a plane too small for `gemm`) by a [`Subsample`]
+//!   and the same convolution at stride 1, which tract then runs without its `Downsample` copies.
 //!
 //! tract keeps every other operation and convolution. The pass is generic over ONNX graphs: a
 //! second model gets it without new code. It runs on the typed model before tract's own

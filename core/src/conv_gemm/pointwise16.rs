@@ -246,6 +246,7 @@ impl Columns<'_> {
         assert!(self.cin > 0 && (1..=COLUMN_BLOCKS).contains(&blocks));
         assert!(self.weights.len() == blocks * self.cin * LANES);
         assert!(self.source.len() >= (self.cin - 1) * self.stride + COLUMN_PIXELS);
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut sums = [[0.0; LANES * COLUMN_BLOCKS]; COLUMN_PIXELS];
         #[cfg(target_arch = "x86_64")]
         // SAFETY: only chosen when `available()` (AVX-512F); the asserts above bound every
