@@ -1,14 +1,13 @@
 //! 1x1 convolutions: one matrix product, weights `[cout x cin]` times the image `[cin x h*w]`
 //! (subsampled first when strided).
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use tract_onnx::tract_core::internal::*;
 
 use super::epilogue::Epilogue;
 use super::matmul::{matmul, Product, Strides};
-use super::subsample::subsample;
+use super::subsample::unstrided;
 
 /// Convolves one image `[cin, h, w]` into `out` `[cout, ho, wo]` with `weights` `[cout][cin]`.
 ///
@@ -27,11 +26,7 @@ pub(super) fn convolve(
     parallelism: gemm::Parallelism,
 ) -> TractResult<()> {
     let plane = ho * wo;
-    let source: Cow<[f32]> = if stride == [1, 1] {
-        Cow::Borrowed(image)
-    } else {
-        Cow::Owned(subsample(image, cin, [h, w], stride))
-    };
+    let source = unstrided(image, cin, [h, w], stride);
     for rows in bands(ho, wo, cout) {
         let (first, len) = (rows.start * wo, rows.len() * wo);
         matmul(

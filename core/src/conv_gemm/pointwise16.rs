@@ -11,14 +11,12 @@
 //! Weights are packed once, at load, in blocks of 16 output channels (`[block][cin][16]`,
 //! zero-padded), so a tile reads its weights as one contiguous stream.
 
-use std::borrow::Cow;
-
 use rayon::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
 use super::bands::split_planes;
 use super::epilogue::Epilogue;
-use super::subsample::subsample;
+use super::subsample::unstrided;
 
 /// Output channels, and pixels, one tile computes.
 const LANES: usize = 16;
@@ -82,11 +80,7 @@ pub(super) fn convolve(
     threads: usize,
 ) -> TractResult<()> {
     ensure!(image.len() == cin * h * w);
-    let source: Cow<[f32]> = if stride == [1, 1] {
-        Cow::Borrowed(image)
-    } else {
-        Cow::Owned(subsample(image, cin, [h, w], stride))
-    };
+    let source = unstrided(image, cin, [h, w], stride);
     product(
         packed,
         [cin, cout],

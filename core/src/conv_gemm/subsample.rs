@@ -80,6 +80,21 @@ impl TypedOp for Subsample {
     }
 }
 
+/// `image` (`[c, h, w]`) itself at stride 1, else [`subsample`]d: the input of a strided 1x1
+/// convolution computed at stride 1.
+pub(super) fn unstrided(
+    image: &[f32],
+    c: usize,
+    hw: [usize; 2],
+    stride: [usize; 2],
+) -> std::borrow::Cow<'_, [f32]> {
+    if stride == [1, 1] {
+        std::borrow::Cow::Borrowed(image)
+    } else {
+        std::borrow::Cow::Owned(subsample(image, c, hw, stride))
+    }
+}
+
 /// Rows and columns `0, s, 2s, …` of the first `planes` `h x w` planes of `input`.
 pub(super) fn subsample(
     input: &[f32],
