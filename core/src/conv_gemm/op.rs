@@ -469,11 +469,12 @@ mod tests {
         run(5, 37, 1, 1, [1, 12, 13], true, true)?;
         run(3, 16, 1, 3, [2, 20, 19], false, true)?;
         run(7, 20, 2, 2, [1, 31, 17], true, false)?;
+        run(6, 33, 1, 2, [1, 5, 9], true, false)?;
         // Small planes in 7-pixel columns: four blocks then one, three blocks, a short last
-        // column, and several threads.
+        // column, and two threads (bands of 32 and 17 pixels).
         run(9, 80, 1, 1, [1, 7, 7], true, true)?;
         run(4, 40, 1, 1, [2, 3, 4], false, true)?;
-        run(6, 33, 1, 2, [1, 5, 9], true, false)?;
+        run(9, 80, 1, 2, [1, 7, 7], true, true)?;
         run(2, 1, 2, 1, [1, 6, 5], false, false)
     }
 
@@ -523,6 +524,7 @@ mod tests {
         // with a short last one), partial channel blocks, uneven padding, threads.
         run(5, 17, [1, 1], [1, 1], 1, [1, 7, 7], true, true)?;
         run(3, 70, [1, 1], [1, 1], 1, [2, 5, 6], false, true)?;
+        run(3, 70, [1, 1], [1, 1], 3, [1, 9, 9], true, true)?;
         run(4, 6, [2, 0], [1, 1], 2, [1, 20, 21], true, false)?;
         run(2, 3, [0, 0], [0, 0], 1, [1, 9, 9], false, false)
     }
